@@ -1,0 +1,2 @@
+export * from "./sqlite-cache.js";
+export * from "./default.js";

@@ -1,0 +1,28 @@
+/// <reference types="node" />
+import { homedir } from "node:os";
+import nodeProcess from "node:process";
+import type { SystemContext } from "@stevedore/types";
+
+/** The environment a SystemContext asks for: its `env`, else the process's. */
+export function contextEnv(ctx: SystemContext): Readonly<Record<string, string | undefined>> {
+  return ctx.env ?? nodeProcess.env;
+}
+
+/** The home directory: `ctx.homeDir`, else `$HOME`, else the OS's idea of it. */
+export function contextHomeDir(ctx: SystemContext): string {
+  if (ctx.homeDir) return ctx.homeDir;
+  const home = contextEnv(ctx).HOME;
+  return home ? home : homedir();
+}
+
+/** The effective user id, or undefined where there is none (Windows). */
+export function effectiveUid(): number | undefined {
+  return nodeProcess.geteuid?.();
+}
+
+/** An errno-style code of a failure, if it has one. */
+export function errorCode(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string"
+    ? (e as { code: string }).code
+    : undefined;
+}
