@@ -4,3 +4,7 @@ export * from "./token-server.js";
 export * from "./tls.js";
 export * from "./conformance/api.js";
 export * from "./conformance/blob-info-cache.js";
+export * from "./conformance/signature-mechanism.js";
+export * from "./image-fixture.js";
+export * from "./conformance/image-source.js";
+export * from "./conformance/image-destination.js";

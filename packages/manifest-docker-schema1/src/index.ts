@@ -1,0 +1,3 @@
+export * from "./media-types.js";
+export * from "./jws.js";
+export * from "./schema1.js";

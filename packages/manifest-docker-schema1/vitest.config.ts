@@ -1,0 +1,3 @@
+import { defineProject } from "vitest/config";
+
+export default defineProject({ test: { name: "manifest-docker-schema1", include: ["test/**/*.test.ts"] } });

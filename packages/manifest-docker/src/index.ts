@@ -1,0 +1,3 @@
+export * from "./media-types.js";
+export * from "./schema2.js";
+export * from "./list.js";

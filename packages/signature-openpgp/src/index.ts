@@ -1,0 +1,2 @@
+export { openpgpMechanismProvider } from "./provider.js";
+export { OpenPgpMechanism, type OpenPgpMechanismOptions } from "./mechanism.js";
