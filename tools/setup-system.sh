@@ -2,6 +2,7 @@
 # Installs the Debian packages Stevedore's tests use: the real registry, the
 # interoperability peers, gpg, htpasswd and the compression command-line tools.
 # Idempotent: it does nothing when every command is already present.
+# With arguments, only those commands are checked (e.g. `setup-system.sh docker-registry`).
 set -euo pipefail
 
 # command -> Debian package
@@ -17,14 +18,19 @@ declare -A need=(
   [bzip2]=bzip2
   [gzip]=gzip
   [tar]=tar
+  [/usr/bin/time]=time  # peak RSS of the tools in tools/bench/compression.mjs
 )
 
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=("${!need[@]}")
 missing=()
-for cmd in "${!need[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+for cmd in "${wanted[@]}"; do
+  pkg="${need[$cmd]:-}"
+  [ -n "$pkg" ] || { echo "setup-system: unknown tool '$cmd'" >&2; exit 2; }
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
 # skopeo reads /etc/containers/policy.json; Debian ships it in golang-github-containers-common
-[ -f /etc/containers/policy.json ] || missing+=(golang-github-containers-common)
+if [ $# -eq 0 ] && [ ! -f /etc/containers/policy.json ]; then missing+=(golang-github-containers-common); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -46,8 +46,10 @@ export interface ImageReference {
    */
   policyConfigurationIdentity(): string;
   /**
-   * Namespaces of the identity, most specific first, excluding the identity
-   * itself and the transport default "".
+   * Namespaces of the identity, most specific first, without the transport
+   * default "". Usually the identity itself is not among them; a transport
+   * may list it first when its identity leaves part of the reference out
+   * (`oci:` identifies a layout by its directory, as containers/image does).
    */
   policyConfigurationNamespaces(): string[];
   /** Opens the image for reading. The caller must `close()` the source. */

@@ -1,0 +1,1 @@
+export { ociTransport, OCIReference, parseOCIReference, newOCIReference, newOCIIndexReference } from "./transport.js";
