@@ -30,6 +30,8 @@ export interface CommandContext {
   global: GlobalOptions;
   values: ParsedValues;
   positionals: string[];
+  /** Stevedore's version, e.g. for the User-Agent. */
+  version: string;
 }
 
 /** A verb of the `stevedore` command. */

@@ -3,6 +3,9 @@ import { InternalError, StevedoreError } from "@stevedore/types";
 import { UsageError, formatOptions, parseArgs, type OptionSpec } from "./args.js";
 import type { CommandIo, GlobalOptions } from "./command.js";
 import { commandLoaders } from "./commands/index.js";
+import { parseDuration } from "./duration.js";
+
+export { parseDuration };
 
 /** The version of @stevedore/cli. */
 export function version(): string {
@@ -45,20 +48,6 @@ function usage(): string {
     "",
     "Run 'stevedore VERB --help' for a verb's flags.",
   ].join("\n");
-}
-
-/** Parses durations like skopeo's: 500ms, 30s, 5m, 1h, 1h30m. */
-export function parseDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let end = 0;
-  while ((m = re.exec(s))) {
-    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
-    end = re.lastIndex;
-  }
-  if (end !== s.length || s.length === 0) throw new UsageError(`invalid duration "${s}": use e.g. 500ms, 30s, 5m, 1h30m`);
-  return total;
 }
 
 /** Maps an error to its line on stderr and exit status. Only bugs get a stack trace. */
@@ -145,7 +134,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     };
     let signal = io.signal;
     if (global.commandTimeoutMs !== undefined) signal = AbortSignal.any([signal, AbortSignal.timeout(global.commandTimeoutMs)]);
-    return await command.run({ io: { ...io, signal }, global, values: parsed.values, positionals: parsed.positionals });
+    return await command.run({ io: { ...io, signal }, global, values: parsed.values, positionals: parsed.positionals, version: version() });
   } catch (err) {
     return reportError(err, io, debug);
   }

@@ -2,6 +2,7 @@ export * from "./tools.js";
 export * from "./registry.js";
 export * from "./token-server.js";
 export * from "./tls.js";
+export * from "./fault-proxy.js";
 export * from "./conformance/api.js";
 export * from "./conformance/blob-info-cache.js";
 export * from "./conformance/signature-mechanism.js";

@@ -72,6 +72,15 @@ export interface SystemContext {
   retryTimes?: number;
   /** Fixed delay between those retries, in ms (`--retry-delay`); unset = exponential backoff. */
   retryDelayMs?: number;
+  /**
+   * Origins (`https://auth.example.com`) of token servers on another origin
+   * than the registry that may receive its credentials (`--trusted-token-realm`).
+   * By default only the registry's own origin (and Docker Hub's auth server
+   * for Docker Hub) gets them.
+   */
+  dockerTrustedTokenRealms?: readonly string[];
+  /** Fail a registry request that makes no progress for this many ms (default 300 000; 0 disables). */
+  dockerRegistryIdleTimeoutMs?: number;
   /** A WHATWG `fetch` to use for the read path instead of undici (browsers, tests). */
   fetch?: typeof globalThis.fetch;
 

@@ -1,7 +1,17 @@
 import type { Command } from "../command.js";
 
+const lazy = (load: () => Promise<Command>, summary: string) => ({ summary, load });
+
 /**
  * The verbs, each loaded only when used so that `stevedore --version` and
  * `--help` stay fast.
  */
-export const commandLoaders: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {};
+export const commandLoaders: Readonly<Record<string, { summary: string; load: () => Promise<Command> }>> = {
+  copy: lazy(async () => (await import("./copy.js")).copyCommand, "copy an image from one location to another"),
+  inspect: lazy(async () => (await import("./inspect.js")).inspectCommand, "show an image's manifest, config and tags without pulling it"),
+  "list-tags": lazy(async () => (await import("./registry.js")).listTagsCommand, "list the tags of a repository"),
+  delete: lazy(async () => (await import("./registry.js")).deleteCommand, "delete an image from a registry"),
+  "manifest-digest": lazy(async () => (await import("./sign.js")).manifestDigestCommand, "print the digest of a manifest file"),
+  "standalone-sign": lazy(async () => (await import("./sign.js")).standaloneSignCommand, "sign a manifest file (simple signing) without an image"),
+  "standalone-verify": lazy(async () => (await import("./sign.js")).standaloneVerifyCommand, "verify a simple-signing signature of a manifest file"),
+};

@@ -1,0 +1,40 @@
+import { parseImageName } from "@stevedore/alltransports";
+import { createDefaultCache } from "@stevedore/blobinfocache-sqlite";
+import type { PolicyContext } from "@stevedore/policy";
+import type { ImageReference, SignatureMechanismProvider, SystemContext } from "@stevedore/types";
+import type { CommandContext } from "./command.js";
+
+/** Parses `transport:reference`, loading only that transport (and the configured plugins). */
+export function parseImage(ctx: CommandContext, name: string): Promise<ImageReference> {
+  return parseImageName(name, { plugins: ctx.global.transportPlugins });
+}
+
+/**
+ * The signature mechanism backend: `openpgp` (default, pure JS) or `gpg`
+ * (the system's gpg and keyrings), chosen with STEVEDORE_SIGNATURE_BACKEND.
+ */
+export async function mechanismProvider(ctx: CommandContext): Promise<SignatureMechanismProvider> {
+  const name = ctx.io.env.STEVEDORE_SIGNATURE_BACKEND ?? "openpgp";
+  if (name === "gpg") return (await import("@stevedore/signature-gpg")).gpgMechanismProvider;
+  if (name === "openpgp") return (await import("@stevedore/signature-openpgp")).openpgpMechanismProvider;
+  const { UsageError } = await import("./args.js");
+  throw new UsageError(`STEVEDORE_SIGNATURE_BACKEND="${name}": expected "openpgp" or "gpg"`);
+}
+
+/**
+ * The trust policy (policy.json from --policy, the user's or the system's
+ * file), or undefined with --insecure-policy.
+ */
+export async function loadPolicyContext(ctx: CommandContext, sys: SystemContext): Promise<PolicyContext | undefined> {
+  if (ctx.global.insecurePolicy) return undefined;
+  const { loadPolicy, createNodePolicyContext } = await import("@stevedore/policy/node");
+  const { policy } = await loadPolicy(sys, ctx.global.policy !== undefined ? { path: ctx.global.policy } : {});
+  return createNodePolicyContext(policy, { mechanismProvider: await mechanismProvider(ctx) });
+}
+
+/** The persistent blob-info cache (sqlite), or memory when it cannot be used (with a warning on stderr). */
+export function openBlobInfoCache(ctx: CommandContext, sys: SystemContext): ReturnType<typeof createDefaultCache> {
+  return createDefaultCache(sys, {
+    onWarning: (w) => ctx.io.stderr(`stevedore: warning: ${typeof w === "string" ? w : (w as { message: string }).message}\n`),
+  });
+}
