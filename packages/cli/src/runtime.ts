@@ -1,12 +1,42 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { parseImageName } from "@stevedore/alltransports";
 import { createDefaultCache } from "@stevedore/blobinfocache-sqlite";
 import type { PolicyContext } from "@stevedore/policy";
-import type { ImageReference, SignatureMechanismProvider, SystemContext } from "@stevedore/types";
+import { InvalidConfigurationError, type ImageReference, type SignatureMechanismProvider, type SystemContext } from "@stevedore/types";
 import type { CommandContext } from "./command.js";
+
+/**
+ * Transport plugins to load: `--transport-plugin` flags, then
+ * STEVEDORE_TRANSPORT_PLUGINS (comma-separated), then `transportPlugins` in
+ * `$XDG_CONFIG_HOME/stevedore/config.json` (default ~/.config).
+ */
+export function transportPlugins(ctx: CommandContext): string[] {
+  const out = [...ctx.global.transportPlugins];
+  const env = ctx.io.env.STEVEDORE_TRANSPORT_PLUGINS;
+  if (env) out.push(...env.split(",").map((s) => s.trim()).filter(Boolean));
+  const home = ctx.io.env.HOME ?? homedir();
+  const file = join(ctx.io.env.XDG_CONFIG_HOME || join(home, ".config"), "stevedore", "config.json");
+  if (existsSync(file)) {
+    let config: { transportPlugins?: unknown };
+    try {
+      config = JSON.parse(readFileSync(file, "utf8")) as { transportPlugins?: unknown };
+    } catch (e) {
+      throw new InvalidConfigurationError(`${file}: ${(e as Error).message}`, { cause: e });
+    }
+    const list = config.transportPlugins;
+    if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== "string"))) {
+      throw new InvalidConfigurationError(`${file}: "transportPlugins" must be a list of module specifiers`);
+    }
+    out.push(...((list as string[] | undefined) ?? []));
+  }
+  return [...new Set(out)];
+}
 
 /** Parses `transport:reference`, loading only that transport (and the configured plugins). */
 export function parseImage(ctx: CommandContext, name: string): Promise<ImageReference> {
-  return parseImageName(name, { plugins: ctx.global.transportPlugins });
+  return parseImageName(name, { plugins: transportPlugins(ctx) });
 }
 
 /**

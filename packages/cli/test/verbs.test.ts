@@ -113,10 +113,46 @@ describe("stevedore copy", () => {
   });
 });
 
+describe("--output json and plugins", () => {
+  test("copy --output json prints only the result on stdout", async () => {
+    const r = await stevedore("--policy", acceptAll, "--override-arch", "amd64", "copy", "--output", "json", `oci:${sample}:1.0`, `oci:${join(work, "json")}:x`);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { Digest: string; MIMEType: string };
+    expect(out.MIMEType).toBe("application/vnd.oci.image.manifest.v1+json");
+    expect(out.Digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(r.stderr).toContain("Writing manifest");
+  });
+
+  test("a transport plugin named in STEVEDORE_TRANSPORT_PLUGINS or config.json is loaded; a broken one is named", async () => {
+    const mod = join(work, "plugin.mjs");
+    writeFileSync(
+      mod,
+      `import { defineTransport, ImageNotFoundError } from ${JSON.stringify(import.meta.resolve("@stevedore/types"))};
+       const t = defineTransport({ name: "nowhere", validatePolicyConfigurationScope() {}, parseReference(s) {
+         return { transport: t, stringWithinTransport: () => s, dockerReference: () => undefined, policyConfigurationIdentity: () => s,
+           policyConfigurationNamespaces: () => [], newImageSource: async () => { throw new ImageNotFoundError("nowhere has no image " + s); },
+           newImageDestination: async () => { throw new ImageNotFoundError("x"); }, deleteImage: async () => {} }; } });
+       export default t;`,
+    );
+    const viaEnv = await run(process.execPath, [bin, "inspect", "nowhere:abc"], { env: { ...process.env, HOME: work, STEVEDORE_TRANSPORT_PLUGINS: mod } }).catch((e: { stderr: string }) => e);
+    expect((viaEnv as { stderr: string }).stderr).toContain("nowhere has no image abc");
+    const cfgHome = join(work, "cfg");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(join(cfgHome, "stevedore"), { recursive: true });
+    writeFileSync(join(cfgHome, "stevedore", "config.json"), JSON.stringify({ transportPlugins: [mod] }));
+    const viaCfg = await run(process.execPath, [bin, "inspect", "nowhere:xyz"], { env: { ...process.env, HOME: work, XDG_CONFIG_HOME: cfgHome } }).catch((e: { stderr: string }) => e);
+    expect((viaCfg as { stderr: string }).stderr).toContain("nowhere has no image xyz");
+    const broken = await stevedore("--transport-plugin", join(work, "missing.mjs"), "inspect", "nowhere:x");
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`cannot load transport plugin "${join(work, "missing.mjs")}"`);
+  });
+});
+
 describe("standalone signing", () => {
   test("manifest-digest matches skopeo's", async () => {
     const m = join(work, "m.json");
     writeFileSync(m, await skopeo("inspect", "--raw", `oci:${sample}:1.0`));
     expect((await stevedore("manifest-digest", m)).stdout).toBe(await skopeo("manifest-digest", m));
+    expect(JSON.parse((await stevedore("manifest-digest", "--output", "json", m)).stdout)).toEqual({ Digest: (await skopeo("manifest-digest", m)).trim() });
   });
 });

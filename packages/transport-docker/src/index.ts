@@ -3,4 +3,4 @@ export * from "./options.js";
 export { DockerImageReference, dockerReferenceNamespaces } from "./reference.js";
 export { DockerImageSource } from "./source.js";
 export { DockerImageDestination, SIGNATURES_UNSUPPORTED_REASON } from "./destination.js";
-export { listTags, listRepositories, getManifestDigest, deleteImage, MAX_LIST_PAGE_BYTES, type ListOptions } from "./operations.js";
+export { listTags, listRepositories, getManifestDigest, deleteImage, checkAuth, MAX_LIST_PAGE_BYTES, type ListOptions } from "./operations.js";

@@ -217,3 +217,17 @@ export async function deleteImage(ref: DockerImageReference, ctx: SystemContext 
   if (res.status !== 202 && res.status !== 200 && res.status !== 204) throw await client.fail(res, `deleting manifest ${digest}`, "manifest", signal);
   await res.discard();
 }
+
+/**
+ * Checks that the registry accepts `ctx`'s credentials (what `login` does
+ * before saving them): `GET /v2/` with them, through the registry's token
+ * server when it uses one. Throws `UnauthorizedError` when they are refused.
+ */
+export async function checkAuth(registry: string, ctx: SystemContext = {}, options: IoOptions & { transport?: { readonly options: ResolvedTransportOptions } } = {}): Promise<void> {
+  const named = parseNormalizedNamed(`${registry}/login-probe`);
+  const topts = options.transport?.options ?? defaultOptions;
+  const client = await openClient({ ctx, options: topts, ref: named, actions: "", registryOnly: true, signal: options.signal });
+  const res = await client.request({ method: "GET", url: "/v2/", signal: options.signal, retryable: true });
+  if (res.status !== 200) throw await client.fail(res, `logging in to ${registry}`, "other", options.signal);
+  await res.discard();
+}

@@ -12,7 +12,7 @@ import { parseDigest } from "@stevedore/types";
 import { UsageError, type ParsedValues } from "../args.js";
 import type { Command, CommandContext } from "../command.js";
 import { commonOptions, contextFromFlags, readSecretFile, sideOptions } from "../flags.js";
-import { createProgressPrinter } from "../progress.js";
+import { PROGRESS_MODES, createProgressPrinter, type ProgressMode } from "../progress.js";
 import { loadPolicyContext, openBlobInfoCache, parseImage } from "../runtime.js";
 
 /** `--format` names, as skopeo's. */
@@ -128,7 +128,8 @@ export const copyCommand: Command = {
     { name: "additional-tag", type: "list", arg: "NAME:TAG", help: "extra tags for docker-archive destinations (repeatable)" },
     { name: "digestfile", type: "string", arg: "PATH", help: "write the digest of the written manifest to PATH" },
     { name: "quiet", short: "q", type: "boolean", help: "print nothing but errors" },
-    { name: "progress", type: "string", arg: "MODE", help: "progress output: auto (default), json (events as JSON lines on stderr), none" },
+    { name: "progress", type: "string", arg: "MODE", help: "progress on stderr: auto (default: tty on a terminal, else plain), tty (bars), plain (a line every 5s), json (NDJSON events), none" },
+    { name: "output", short: "o", type: "string", arg: "FORMAT", help: "json: print the written manifest's digest and type as JSON on stdout (messages go to stderr)" },
     { name: "parallel", type: "string", arg: "N", help: "blobs to copy at once (default 6)" },
     ...sideOptions("src-", "source"),
     ...sideOptions("dest-", "destination"),
@@ -175,9 +176,12 @@ export const copyCommand: Command = {
     const srcRef = await parseImage(ctx, srcName);
     const destRef = await parseImage(ctx, destName);
     const quiet = v.quiet === true;
-    const mode = (str(v, "progress") ?? "auto") as "auto" | "json" | "none";
-    if (!["auto", "json", "none"].includes(mode)) throw new UsageError(`--progress "${mode}": expected auto, json or none`);
+    const mode = (str(v, "progress") ?? "auto") as ProgressMode;
+    if (!PROGRESS_MODES.includes(mode)) throw new UsageError(`--progress "${mode}": expected ${PROGRESS_MODES.join(", ")}`);
+    const output = str(v, "output");
+    if (output !== undefined && output !== "json") throw new UsageError(`--output "${output}": expected json`);
     const printer = createProgressPrinter({ mode: quiet && mode === "auto" ? "none" : mode, isTTY: ctx.io.stderrIsTTY, write: ctx.io.stderr });
+    const say = output === "json" ? ctx.io.stderr : ctx.io.stdout;
     const cleanups: (() => Promise<void>)[] = [];
     const policy = await loadPolicyContext(ctx, srcCtx);
     if (policy) cleanups.push(() => policy.close());
@@ -196,12 +200,13 @@ export const copyCommand: Command = {
         signers: await signers(ctx, v, cleanups),
         ...(signIdentity ? { signIdentity } : {}),
         ...(printer.listener ? { progress: printer.listener } : {}),
-        ...(quiet ? {} : { reportWriter: (line: string) => ctx.io.stdout(line + "\n") }),
+        ...(quiet ? {} : { reportWriter: (line: string) => say(line + "\n") }),
         signal: ctx.io.signal,
       });
       printer.finish();
       const digestfile = str(v, "digestfile");
       if (digestfile !== undefined) writeFileSync(digestfile, result.digest);
+      if (output === "json") ctx.io.stdout(JSON.stringify({ Digest: result.digest, MIMEType: result.mimeType }) + "\n");
       return 0;
     } finally {
       printer.finish();

@@ -11,6 +11,8 @@ export const commandLoaders: Readonly<Record<string, { summary: string; load: ()
   inspect: lazy(async () => (await import("./inspect.js")).inspectCommand, "show an image's manifest, config and tags without pulling it"),
   "list-tags": lazy(async () => (await import("./registry.js")).listTagsCommand, "list the tags of a repository"),
   delete: lazy(async () => (await import("./registry.js")).deleteCommand, "delete an image from a registry"),
+  login: lazy(async () => (await import("./login.js")).loginCommand, "log in to a registry and store the credentials"),
+  logout: lazy(async () => (await import("./login.js")).logoutCommand, "remove the stored credentials of a registry"),
   "manifest-digest": lazy(async () => (await import("./sign.js")).manifestDigestCommand, "print the digest of a manifest file"),
   "standalone-sign": lazy(async () => (await import("./sign.js")).standaloneSignCommand, "sign a manifest file (simple signing) without an image"),
   "standalone-verify": lazy(async () => (await import("./sign.js")).standaloneVerifyCommand, "verify a simple-signing signature of a manifest file"),

@@ -1,9 +1,18 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { manifestDigest } from "@stevedore/manifest";
 import type { SignatureMechanism } from "@stevedore/types";
-import { UsageError } from "../args.js";
+import { UsageError, type OptionSpec } from "../args.js";
 import type { Command, CommandContext } from "../command.js";
 import { readSecretFile } from "../flags.js";
+
+const outputOption: OptionSpec = { name: "output", short: "o", type: "string", arg: "FORMAT", help: "json: print the result as JSON" };
+
+function jsonOutput(ctx: CommandContext): boolean {
+  const o = ctx.values.output;
+  if (o === undefined) return false;
+  if (o !== "json") throw new UsageError(`--output "${String(o)}": expected json`);
+  return true;
+}
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
   try {
@@ -18,10 +27,11 @@ export const manifestDigestCommand: Command = {
   summary: "print the digest of a manifest file",
   usage: "stevedore manifest-digest MANIFEST-FILE",
   description: "The digest registries give the manifest (for signed schema 1: of its payload without signatures).",
-  options: [],
+  options: [outputOption],
   async run(ctx) {
     if (ctx.positionals.length !== 1) throw new UsageError("manifest-digest needs exactly one argument: MANIFEST-FILE");
-    ctx.io.stdout(manifestDigest(await readInput(ctx.positionals[0]!, "manifest")) + "\n");
+    const digest = manifestDigest(await readInput(ctx.positionals[0]!, "manifest"));
+    ctx.io.stdout(jsonOutput(ctx) ? JSON.stringify({ Digest: digest }) + "\n" : digest + "\n");
     return 0;
   },
 };
@@ -73,7 +83,7 @@ export const standaloneVerifyCommand: Command = {
     "Verifies with the gpg keyring (GNUPGHOME), or only against the public keys in --public-key-file",
     "(openpgp.js). KEY-FINGERPRINT may list several fingerprints separated by commas.",
   ].join("\n"),
-  options: [{ name: "public-key-file", type: "list", arg: "PATH", help: "trust only the public keys in PATH (repeatable)" }],
+  options: [{ name: "public-key-file", type: "list", arg: "PATH", help: "trust only the public keys in PATH (repeatable)" }, outputOption],
   async run(ctx) {
     if (ctx.positionals.length !== 4) throw new UsageError("standalone-verify needs MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT SIGNATURE");
     const [manifestPath, reference, fingerprints, sigPath] = ctx.positionals as [string, string, string, string];
@@ -91,7 +101,11 @@ export const standaloneVerifyCommand: Command = {
     try {
       const { verifyDockerManifestSignature } = await import("@stevedore/signature-simple");
       const r = await verifyDockerManifestSignature(signature, manifest, reference, mech, fingerprints.split(","), { signal: ctx.io.signal });
-      ctx.io.stdout(`Signature verified using fingerprint ${r.keyIdentity}, digest ${r.dockerManifestDigest}\n`);
+      ctx.io.stdout(
+        jsonOutput(ctx)
+          ? JSON.stringify({ Fingerprint: r.keyIdentity, Digest: r.dockerManifestDigest, DockerReference: r.dockerReference }) + "\n"
+          : `Signature verified using fingerprint ${r.keyIdentity}, digest ${r.dockerManifestDigest}\n`,
+      );
     } finally {
       await mech.close();
     }
