@@ -59,7 +59,8 @@ export async function loadPolicyContext(ctx: CommandContext, sys: SystemContext)
   if (ctx.global.insecurePolicy) return undefined;
   const { loadPolicy, createNodePolicyContext } = await import("@stevedore/policy/node");
   const { policy } = await loadPolicy(sys, ctx.global.policy !== undefined ? { path: ctx.global.policy } : {});
-  return createNodePolicyContext(policy, { mechanismProvider: await mechanismProvider(ctx) });
+  const { createSigstoreVerifier } = await import("@stevedore/signature-sigstore");
+  return createNodePolicyContext(policy, { mechanismProvider: await mechanismProvider(ctx), sigstoreVerifier: createSigstoreVerifier() });
 }
 
 /** The persistent blob-info cache (sqlite), or memory when it cannot be used (with a warning on stderr). */

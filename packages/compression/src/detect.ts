@@ -1,4 +1,4 @@
-import { throwIfAborted, type BlobStream } from "@stevedore/types";
+import { keepVerification, throwIfAborted, type BlobStream } from "@stevedore/types";
 import { Bzip2, Gzip, Xz, Zstd, type BaseCompressionAlgorithmName, type CompressionAlgorithm } from "./algorithms.js";
 import { closeQuietly } from "./internal/iter.js";
 
@@ -76,7 +76,8 @@ export async function detectCompression(stream: BlobStream, options: { signal?: 
     prefix.set(c.subarray(0, n), o);
     o += n;
   }
-  return { algorithm: detectCompressionBytes(prefix), stream: replay(head, it, ended) };
+  // The bytes pass unchanged: a stream being verified stays verified.
+  return { algorithm: detectCompressionBytes(prefix), stream: keepVerification(replay(head, it, ended), stream) };
 }
 
 async function* replay(head: Uint8Array[], it: AsyncIterator<Uint8Array>, ended: boolean): AsyncGenerator<Uint8Array, void, undefined> {

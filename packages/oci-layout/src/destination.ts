@@ -64,7 +64,7 @@ import {
   removeStaleTemporaries,
   temporaryName,
   writeFileAtomic,
-  writeFully,
+  BatchedFileWriter,
 } from "./internal/fs.js";
 
 /** The prefix of every temporary name Stevedore uses inside a layout or shared blob directory. */
@@ -147,11 +147,12 @@ class BlobStage {
     const tmp = join(this.incoming, randomHex(8));
     let fh: FileHandle | undefined = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     let ok = false;
+    const writer = new BatchedFileWriter(fh);
     try {
       let stored: StoredBlob;
       let written = 0;
       const write = async (c: Uint8Array) => {
-        await writeFully(fh!, c);
+        await writer.push(c);
         written += c.byteLength;
         options.onProgress?.(c.byteLength);
       };
@@ -169,6 +170,7 @@ class BlobStage {
         if (info.size >= 0 && r.size !== info.size) throw new SizeMismatchError(`${what} (${r.digest})`, info.size, r.size);
         stored = r;
       }
+      await writer.finish();
       throwIfAborted(signal);
       await fh.sync();
       await fh.chmod(0o644);
@@ -186,6 +188,7 @@ class BlobStage {
     } catch (e) {
       throw normalizeAbort(e, signal);
     } finally {
+      await writer.settle();
       if (fh !== undefined) await fh.close().catch(() => {});
       if (!ok) await rm(tmp, { force: true });
     }

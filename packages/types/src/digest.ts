@@ -150,12 +150,45 @@ export function measureStream(
   return { stream: out, result };
 }
 
+const VERIFIED = Symbol.for("@stevedore/types/verified-stream");
+
+/** What a stream made by {@link verifyStream} is guaranteed to hold. */
+export interface VerifiedContent {
+  digest: Digest;
+}
+
+/**
+ * The digest a stream is already being verified against, when it was made
+ * by {@link verifyStream} (or passed on with {@link keepVerification}):
+ * such a stream fails before releasing its last chunk unless its content
+ * has that digest.
+ */
+export function verifiedContent(stream: BlobStream): VerifiedContent | undefined {
+  return (stream as { [VERIFIED]?: VerifiedContent })[VERIFIED];
+}
+
+/**
+ * Marks `out`, a stream that yields exactly the bytes of `from` (e.g. after
+ * peeking at them), as verified like `from`, so that a later
+ * {@link verifyStream} for the same digest does not hash the bytes again.
+ * Returns `out`.
+ */
+export function keepVerification<T extends BlobStream>(out: T, from: BlobStream): T {
+  const v = verifiedContent(from);
+  if (v !== undefined) Object.defineProperty(out, VERIFIED, { value: v, enumerable: false });
+  return out;
+}
+
 /**
  * Passes `stream` through unchanged and fails it when its content does not
  * match: too long fails as soon as the extra byte arrives, too short and a
  * wrong digest fail at the end, before the last chunk is handed on, so a
  * consumer that commits only after the stream ends never commits bad data.
  * `expectedSize` −1 means unknown.
+ *
+ * A stream that is already being verified against the same digest (see
+ * {@link verifiedContent}) is not hashed a second time: its producer fails
+ * it the same way; only its size is checked again.
  */
 export function verifyStream(
   stream: BlobStream,
@@ -165,7 +198,23 @@ export function verifyStream(
   const what = options.what ?? `blob ${expected.digest}`;
   const algorithm = digestAlgorithm(parseDigest(expected.digest));
   const expectedSize = expected.size;
-  return (async function* () {
+  if (verifiedContent(stream)?.digest === expected.digest) {
+    return keepVerification(
+      (async function* () {
+        let size = 0;
+        for await (const chunk of stream) {
+          throwIfAborted(options.signal);
+          size += chunk.byteLength;
+          if (expectedSize >= 0 && size > expectedSize) throw new SizeMismatchError(what, expectedSize, size, { atLeast: true });
+          options.onBytes?.(chunk.byteLength);
+          yield chunk;
+        }
+        if (expectedSize >= 0 && size !== expectedSize) throw new SizeMismatchError(what, expectedSize, size);
+      })(),
+      stream,
+    );
+  }
+  const out = (async function* () {
     const d = createDigester(algorithm);
     let size = 0;
     let held: Uint8Array | undefined;
@@ -187,4 +236,6 @@ export function verifyStream(
     if (actual !== expected.digest) throw new DigestMismatchError(what, expected.digest, actual);
     if (held !== undefined) yield held;
   })();
+  Object.defineProperty(out, VERIFIED, { value: { digest: expected.digest }, enumerable: false });
+  return out;
 }

@@ -10,11 +10,13 @@ import {
   digestHex,
   digestOf,
   isDigest,
+  keepVerification,
   measureStream,
   parseDigest,
   readAll,
   streamOf,
   utf8,
+  verifiedContent,
   verifyStream,
   type Digest,
 } from "@stevedore/types";
@@ -188,6 +190,38 @@ describe("verifyStream()", () => {
       for await (const _ of it) ac.abort();
     };
     await expect(run()).rejects.toThrow(/aborted/);
+  });
+});
+
+describe("verifyStream() of a stream already being verified", () => {
+  const cs = chunks(8, 8, 8);
+  const digest = digestOf(joined(cs));
+
+  test("is not hashed again but still fails when the producer finds a mismatch", async () => {
+    const inner = verifyStream(streamOf(...cs), { digest, size: 24 });
+    expect(verifiedContent(inner)).toEqual({ digest });
+    const outer = verifyStream(inner, { digest, size: 24 });
+    expect(verifiedContent(outer)).toEqual({ digest });
+    expect(await readAll(outer)).toEqual(joined(cs));
+
+    const wrong = digestOf(utf8("x"));
+    const bad = verifyStream(verifyStream(streamOf(...cs), { digest: wrong, size: -1 }), { digest: wrong, size: -1 });
+    await expect(readAll(bad)).rejects.toThrow(DigestMismatchError);
+  });
+
+  test("still checks the size it is given", async () => {
+    const inner = verifyStream(streamOf(...cs), { digest, size: -1 });
+    await expect(readAll(verifyStream(inner, { digest, size: 23 }))).rejects.toThrow(SizeMismatchError);
+  });
+
+  test("hashes when the digests differ, and keepVerification() carries the mark over a pass-through", async () => {
+    const inner = verifyStream(streamOf(...cs), { digest, size: 24 });
+    const other = digestOf(utf8("other"));
+    await expect(readAll(verifyStream(inner, { digest: other, size: -1 }))).rejects.toThrow(DigestMismatchError);
+    const src = verifyStream(streamOf(...cs), { digest, size: 24 });
+    const passed = keepVerification((async function* () { yield* src; })(), src);
+    expect(verifiedContent(passed)).toEqual({ digest });
+    expect(verifiedContent((async function* () { yield* src; })())).toBeUndefined();
   });
 });
 

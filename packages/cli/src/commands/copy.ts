@@ -87,8 +87,9 @@ async function signers(ctx: CommandContext, v: ParsedValues, cleanups: (() => Pr
     });
   }
   if (sigstoreKey !== undefined) {
-    const { UnsupportedError } = await import("@stevedore/types");
-    throw new UnsupportedError("--sign-by-sigstore-private-key: sigstore signing is not supported yet");
+    if (passphrase === undefined) throw new UsageError("--sign-by-sigstore-private-key needs --sign-passphrase-file");
+    const { createSigstoreSigner } = await import("@stevedore/signature-sigstore");
+    out.push(await createSigstoreSigner(new Uint8Array(await readFile(sigstoreKey)), passphrase, { what: sigstoreKey, signal: ctx.io.signal }));
   }
   return out;
 }
@@ -119,7 +120,7 @@ export const copyCommand: Command = {
     { name: "sign-by-key-file", type: "string", arg: "PATH", help: "sign with the OpenPGP private key in PATH (openpgp.js, no gpg needed)" },
     { name: "sign-passphrase-file", type: "string", arg: "PATH", help: "read the signing key's passphrase from the first line of PATH" },
     { name: "sign-identity", type: "string", arg: "REFERENCE", help: "sign for this docker reference instead of the destination's" },
-    { name: "sign-by-sigstore-private-key", type: "string", arg: "PATH", help: "sign with a sigstore (cosign) private key (not supported yet)" },
+    { name: "sign-by-sigstore-private-key", type: "string", arg: "PATH", help: "sign with a sigstore (cosign) private key (see generate-sigstore-key)" },
     { name: "dest-compress", type: "boolean", help: "compress layers written to the destination (dir:)" },
     { name: "dest-decompress", type: "boolean", help: "decompress layers written to the destination (dir:)" },
     { name: "dest-compress-format", type: "string", arg: "FORMAT", help: "compression for the destination's layers: gzip or zstd" },

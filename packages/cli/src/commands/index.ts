@@ -14,6 +14,7 @@ export const commandLoaders: Readonly<Record<string, { summary: string; load: ()
   login: lazy(async () => (await import("./login.js")).loginCommand, "log in to a registry and store the credentials"),
   logout: lazy(async () => (await import("./login.js")).logoutCommand, "remove the stored credentials of a registry"),
   "manifest-digest": lazy(async () => (await import("./sign.js")).manifestDigestCommand, "print the digest of a manifest file"),
+  "generate-sigstore-key": lazy(async () => (await import("./sign.js")).generateSigstoreKeyCommand, "generate a sigstore (cosign) key pair for signing"),
   "standalone-sign": lazy(async () => (await import("./sign.js")).standaloneSignCommand, "sign a manifest file (simple signing) without an image"),
   "standalone-verify": lazy(async () => (await import("./sign.js")).standaloneVerifyCommand, "verify a simple-signing signature of a manifest file"),
 };

@@ -112,3 +112,34 @@ export const standaloneVerifyCommand: Command = {
     return 0;
   },
 };
+
+export const generateSigstoreKeyCommand: Command = {
+  name: "generate-sigstore-key",
+  summary: "generate a sigstore (cosign) key pair for signing",
+  usage: "stevedore generate-sigstore-key --output-prefix PREFIX [--passphrase-file PATH]",
+  description: [
+    "Writes PREFIX.private (an encrypted ECDSA P-256 key in cosign's format, mode 0600) and PREFIX.pub",
+    "(the public key, for keyPath in a sigstoreSigned policy). The passphrase is read from --passphrase-file.",
+  ].join("\n"),
+  options: [
+    { name: "output-prefix", type: "string", arg: "PREFIX", help: "write PREFIX.private and PREFIX.pub (required)" },
+    { name: "passphrase-file", type: "string", arg: "PATH", help: "read the passphrase from the first line of PATH (required)" },
+  ],
+  async run(ctx) {
+    const v = ctx.values;
+    if (ctx.positionals.length !== 0) throw new UsageError("generate-sigstore-key takes no arguments");
+    const prefix = typeof v["output-prefix"] === "string" ? v["output-prefix"] : undefined;
+    if (!prefix) throw new UsageError("generate-sigstore-key needs --output-prefix");
+    const passFile = typeof v["passphrase-file"] === "string" ? v["passphrase-file"] : undefined;
+    if (!passFile) throw new UsageError("generate-sigstore-key needs --passphrase-file");
+    const passphrase = readSecretFile(passFile, "--passphrase-file");
+    const { existsSync } = await import("node:fs");
+    for (const f of [`${prefix}.private`, `${prefix}.pub`]) if (existsSync(f)) throw new UsageError(`${f} already exists; refusing to overwrite it`);
+    const { generateSigstoreKeyPair } = await import("@stevedore/signature-sigstore");
+    const pair = await generateSigstoreKeyPair(passphrase, { signal: ctx.io.signal });
+    await writeFile(`${prefix}.private`, pair.privateKeyPem, { mode: 0o600, flag: "wx" });
+    await writeFile(`${prefix}.pub`, pair.publicKeyPem, { mode: 0o644, flag: "wx" });
+    ctx.io.stdout(`Key written to "${prefix}.private" and "${prefix}.pub"\n`);
+    return 0;
+  },
+};

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { AbortError, InvalidArchiveError, throwIfAborted } from "@stevedore/types";
 
 /** Size of the chunks blobs are read in. */
-export const READ_CHUNK = 1024 * 1024;
+export const READ_CHUNK = 256 * 1024;
 
 /** The errno code of a Node fs error, or undefined. */
 export function errnoCode(e: unknown): string | undefined {
@@ -224,4 +224,67 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * Writes a stream of chunks to a file handle in large batches, overlapping
+ * the writes with the reading: chunks are gathered until `batch` bytes, a
+ * write of them starts, and gathering goes on while it runs; `push` waits
+ * only when one write is in flight and another batch is ready (bounded
+ * memory: at most two batches). `finish` writes the rest and reports the
+ * first write error.
+ */
+export class BatchedFileWriter {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private inflight: Promise<void> | undefined;
+  private error: unknown;
+  private failed = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly batch = 256 * 1024,
+  ) {}
+
+  private start(): void {
+    const parts = this.pending;
+    const total = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+    this.inflight = writeFully(this.fh, bytes).then(
+      () => {
+        this.inflight = undefined;
+      },
+      (e: unknown) => {
+        this.inflight = undefined;
+        this.failed = true;
+        this.error = e;
+      },
+    );
+  }
+
+  async push(chunk: Uint8Array): Promise<void> {
+    if (this.failed) throw this.error;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.byteLength;
+    if (this.pendingBytes < this.batch) return;
+    if (this.inflight) await this.inflight;
+    if (this.failed) throw this.error;
+    this.start();
+  }
+
+  async finish(): Promise<void> {
+    if (this.inflight) await this.inflight;
+    if (!this.failed && this.pendingBytes > 0) {
+      this.start();
+      await this.inflight;
+    }
+    if (this.failed) throw this.error;
+  }
+
+  /** Waits for a write in flight (after an error elsewhere), ignoring its outcome. */
+  async settle(): Promise<void> {
+    if (this.inflight) await this.inflight.catch(() => {});
+  }
 }
