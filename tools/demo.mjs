@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
 const root = join(import.meta.dirname, "..");
-const bin = join(root, "packages", "cli", "dist", "bin.js");
+const bin = join(root, "packages", "cli", "dist", "bundle", "bin.js");
 const sample = relative(process.cwd(), join(root, "examples", "sample-image")) || ".";
 const work = mkdtempSync(join(tmpdir(), "stevedore-demo-"));
 const policy = join(work, "policy.json");

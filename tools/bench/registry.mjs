@@ -26,7 +26,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? (quick ? 2 : 5));
 const only = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(",")) : undefined;
 const BIG = { layers: 4, size: (quick ? 16 : 256) * 1048576 };
 const SMALL = { layers: quick ? 10 : 50, size: 1048576 };
-const stevedoreBin = join(root, "packages", "cli", "dist", "bin.js");
+const stevedoreBin = join(root, "packages", "cli", "dist", "bundle", "bin.js");
 const work = mkdtempSync(join(process.env.BENCH_DIR ?? "/var/tmp", "stevedore-bench-"));
 const policy = join(work, "policy.json");
 writeFileSync(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));

@@ -7,8 +7,12 @@ import { parseDuration } from "./duration.js";
 
 export { parseDuration };
 
+/** Set by the bundler (scripts/bundle.mjs); unset when running the tsc output. */
+declare const __STEVEDORE_VERSION__: string | undefined;
+
 /** The version of @stevedore/cli. */
 export function version(): string {
+  if (typeof __STEVEDORE_VERSION__ === "string") return __STEVEDORE_VERSION__;
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
 }

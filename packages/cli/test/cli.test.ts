@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { UsageError, parseArgs, parseDuration, type OptionSpec } from "@stevedore/cli";
 
 const run = promisify(execFile);
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../dist/bundle/bin.js", import.meta.url));
 const pkgVersion = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 async function stevedore(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

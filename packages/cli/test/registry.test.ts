@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { requireTool, startRegistry, type RegistryHandle } from "@stevedore/testing";
 
 const run = promisify(execFile);
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../dist/bundle/bin.js", import.meta.url));
 const sample = fileURLToPath(new URL("../../../examples/sample-image", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "stevedore-cli-reg-"));
 const policy = join(work, "policy.json");

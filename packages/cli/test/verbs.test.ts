@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { requireTool } from "@stevedore/testing";
 
 const run = promisify(execFile);
-const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const bin = fileURLToPath(new URL("../dist/bundle/bin.js", import.meta.url));
 const sample = fileURLToPath(new URL("../../../examples/sample-image", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "stevedore-cli-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -219,6 +219,9 @@ function postProcessRegistries(source: string, raw: readonly RawRegistry[]): Reg
   const processed: Registry[] = [];
   for (const r of raw) {
     const location = parseLocation(source, `${r.field}.location`, r.location);
+    if (location.startsWith("*.")) {
+      fail(`${r.field}.location`, `${JSON.stringify(location)} is a wildcard; a location names one registry (use the wildcard as prefix)`);
+    }
     let prefix: string;
     if (r.prefix === "") {
       if (location === "") fail(r.field, "location and prefix are both unset; set location (and optionally prefix)");

@@ -305,3 +305,10 @@ describe("parseShortNameAliasesConf()", () => {
     );
   });
 });
+
+describe("regressions found by the property tests", () => {
+  test("a wildcard location is refused, naming the field", () => {
+    expect(() => parseRegistriesConf('[[registry]]\nlocation = "*.x/y"\n', { source: "r.conf" })).toThrow(/registry\[0\]\.location.*wildcard/);
+    expect(() => parseRegistriesConf('[[registry]]\nlocation = "*.example.com"\n', { source: "r.conf" })).toThrow(/wildcard/);
+  });
+});

@@ -127,8 +127,10 @@ export interface FaultProxy extends AsyncDisposable {
   inject(rule: FaultRule): InjectedFault;
   /** Removes every rule. */
   clearFaults(): void;
-  /** Forgets the recorded requests (of the proxy and the side origin). */
+  /** Forgets the recorded requests (of the proxy and the side origin) and resets {@link FaultProxy.traffic}. */
   clearRequests(): void;
+  /** Body bytes forwarded through the proxy (to the registry, and back from it) since the last {@link FaultProxy.clearRequests}. */
+  traffic(): { requestBodyBytes: number; responseBodyBytes: number };
   /** Closes both servers and every connection; idempotent. */
   stop(): Promise<void>;
 }
@@ -197,6 +199,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const upstreamAgent = target.protocol === "https:" ? new HttpsAgent({ keepAlive: true, ...(ca ? { ca } : {}) }) : new HttpAgent({ keepAlive: true });
   const rules: ActiveRule[] = [];
   const proxyRequests: RecordedRequest[] = [];
+  const traffic = { requestBodyBytes: 0, responseBodyBytes: 0 };
   const sideRequests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
@@ -294,6 +297,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
               return;
             }
             sent += chunk.length;
+            traffic.responseBodyBytes += chunk.length;
             if (!res.write(chunk)) await new Promise<void>((r) => res.once("drain", r).once("close", r));
           }
           res.end();
@@ -302,6 +306,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         }
       })();
     });
+    req.on("data", (c: Buffer) => (traffic.requestBodyBytes += c.length));
     req.pipe(up);
   }
 
@@ -547,7 +552,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     clearRequests() {
       proxyRequests.length = 0;
       sideRequests.length = 0;
+      traffic.requestBodyBytes = 0;
+      traffic.responseBodyBytes = 0;
     },
+    traffic: () => ({ ...traffic }),
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -12,6 +12,7 @@ import {
   guessMIMEType,
   manifestDigest,
   matchesDigest,
+  OCI_CONFIG_MEDIA_TYPE,
   OCI_INDEX_MEDIA_TYPE,
   OCI_MANIFEST_MEDIA_TYPE,
 } from "@stevedore/manifest";
@@ -19,15 +20,22 @@ import { domain as domainOf, parseNormalizedNamed, path as pathOf } from "@steve
 import {
   AbortError,
   DigestMismatchError,
+  digestOf,
+  encodeSignatureBlob,
+  fromUtf8,
+  InvalidManifestError,
   isDigest,
+  ManifestUnknownError,
   measureStream,
   parseDigest,
   ProtocolError,
   SizeLimitExceededError,
   SizeLimits,
   SizeMismatchError,
+  streamOf,
   throwIfAborted,
   UnsupportedError,
+  utf8,
   verifyStream,
   type BlobInfo,
   type BlobStream,
@@ -41,23 +49,23 @@ import {
   type PutBlobOptions,
   type ReusedBlob,
   type Signature,
+  type SigstoreSignature,
   type StoredBlob,
   type SystemContext,
   type TryReusingBlobOptions,
 } from "@stevedore/types";
 import type { HttpResponse } from "./http/types.js";
+import { readAttachmentManifest, readDescriptorContents, sameAnnotations, type AttachmentDescriptor } from "./internal/attachments.js";
 import type { RegistryClient } from "./internal/client.js";
 import { isManifestTypeRejection, manifestRejected, readErrorBody, errorFromParsed } from "./internal/errors.js";
 import { parseContentLength, type AuthScope } from "./internal/headers.js";
+import { assertWritableLookaside, writeLookasideSignatures } from "./internal/lookaside.js";
 import { openClient } from "./internal/open.js";
 import { redactURL } from "./internal/redact.js";
 import { describe } from "./internal/util.js";
 import type { DockerImageReference } from "./reference.js";
+import { loadRegistriesDir, lookasideLocationFor, sigstoreAttachmentTag, useSigstoreAttachmentsFor, type LookasideLocation, type RegistriesDirConfig } from "./registries-d.js";
 import { CACHE_TRANSPORT } from "./source.js";
-
-/** Why a docker destination cannot store signatures yet. */
-export const SIGNATURES_UNSUPPORTED_REASON =
-  "signatures for docker:// are stored through registries.d lookaside or sigstore attachments, not supported yet";
 
 /** The compression algorithms a cache compressor name may mean. */
 const ALGORITHMS: ReadonlySet<string> = new Set(["gzip", "zstd", "zstd:chunked", "bzip2", "xz"]);
@@ -77,19 +85,26 @@ export class DockerImageDestination implements ImageDestination {
   readonly capabilities: ImageDestinationCapabilities;
   private readonly client: RegistryClient;
   private readonly ctx: SystemContext;
+  private readonly registriesDir: RegistriesDirConfig;
+  /** Digests of the manifests stored by {@link putManifest}. */
+  private readonly storedManifests = new Set<Digest>();
+  /** The digest of the top-level manifest stored by {@link putManifest}. */
+  private topLevelDigest: Digest | undefined;
+  /** Signatures waiting for {@link commit}, by manifest digest. */
+  private readonly pendingSignatures = new Map<Digest, PendingSignatures>();
 
   /** @internal use `reference.newImageDestination()`. */
-  constructor(reference: DockerImageReference, client: RegistryClient, ctx: SystemContext) {
+  constructor(reference: DockerImageReference, client: RegistryClient, ctx: SystemContext, registriesDir: RegistriesDirConfig) {
     this.reference = reference;
     this.client = client;
     this.ctx = ctx;
+    this.registriesDir = registriesDir;
     const types = [OCI_MANIFEST_MEDIA_TYPE, DOCKER_SCHEMA2_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE, DOCKER_LIST_MEDIA_TYPE];
     if (!ctx.dockerDisableDestSchema1MIMETypes) types.push(DOCKER_SCHEMA1_SIGNED_MEDIA_TYPE, DOCKER_SCHEMA1_MEDIA_TYPE);
     this.capabilities = Object.freeze({
       supportedManifestMIMETypes: Object.freeze(types),
       desiredLayerCompression: "compress",
-      supportsSignatures: false,
-      signaturesUnsupportedReason: SIGNATURES_UNSUPPORTED_REASON,
+      supportsSignatures: true,
       acceptsForeignLayerURLs: true,
       mustMatchRuntimeOS: false,
       ignoresEmbeddedDockerReference: false,
@@ -408,12 +423,15 @@ export class DockerImageDestination implements ImageDestination {
       const d = parseDigest(instanceDigest);
       if (!matchesDigest(bytes, d)) throw new DigestMismatchError(`manifest instance for ${this.what}`, d, manifestDigest(bytes));
       await this.sendManifest(bytes, d, signal);
+      this.storedManifests.add(d);
       return;
     }
     const rd = this.reference.ref.digest;
     if (rd !== undefined && !matchesDigest(bytes, rd)) throw new DigestMismatchError(`manifest for ${this.what}`, rd, manifestDigest(bytes));
     const digest = rd ?? manifestDigest(bytes);
     await this.sendManifest(bytes, digest, signal);
+    this.storedManifests.add(digest);
+    this.topLevelDigest = digest;
     this.pendingTag = this.reference.ref.digest === undefined ? { bytes: bytes.slice(), tag: this.reference.tagOrDigest } : undefined;
   }
 
@@ -451,18 +469,176 @@ export class DockerImageDestination implements ImageDestination {
     throw errorFromParsed(res, body, ctx);
   }
 
-  /** No signatures can be stored yet: an empty list is fine, anything else is `UnsupportedError`. */
-  async putSignatures(signatures: readonly Signature[], _instanceDigest?: Digest, _options?: IoOptions): Promise<void> {
-    if (signatures.length === 0) return;
-    throw new UnsupportedError(`cannot store ${signatures.length} signature(s) at ${this.what}: ${SIGNATURES_UNSUPPORTED_REASON}`);
+  /**
+   * Stores signatures of the top-level manifest, or of the instance
+   * `instanceDigest`; the manifest must have been stored with
+   * {@link putManifest} first (else `ManifestUnknownError`). Where they go
+   * is chosen by registries.d for the destination reference:
+   *
+   * - simple-signing signatures go to the lookaside (`lookaside-staging`,
+   *   else `lookaside`, else the built-in default) as `signature-1`, … ,
+   *   replacing the signatures stored there for that digest; the location
+   *   must be a `file:` URL (else `UnsupportedError` naming the section and
+   *   the fix);
+   * - sigstore signatures are appended to the `sha256-<hex>.sig` attachment
+   *   manifest (layers already there are kept, identical ones are not added
+   *   twice); this needs `use-sigstore-attachments: true` (else
+   *   `UnsupportedError`).
+   *
+   * The checks run now; nothing is written before {@link commit}. A later
+   * call for the same digest replaces an earlier one; an empty list stores
+   * nothing (signatures already stored stay, as with containers/image).
+   */
+  async putSignatures(signatures: readonly Signature[], instanceDigest?: Digest, options: IoOptions = {}): Promise<void> {
+    throwIfAborted(options.signal);
+    let digest: Digest | undefined;
+    if (instanceDigest !== undefined) {
+      digest = parseDigest(instanceDigest);
+      if (!this.storedManifests.has(digest)) {
+        if (signatures.length === 0) return;
+        throw new ManifestUnknownError(`cannot store signatures for ${digest} at ${this.what}: no manifest with that digest was stored through this destination (call putManifest() first)`);
+      }
+    } else {
+      digest = this.topLevelDigest;
+      if (digest === undefined) {
+        if (signatures.length === 0) return;
+        throw new ManifestUnknownError(`cannot store signatures at ${this.what}: the manifest was not stored yet (call putManifest() first)`);
+      }
+    }
+    if (signatures.length === 0) {
+      this.pendingSignatures.delete(digest);
+      return;
+    }
+    const simple: Uint8Array[] = [];
+    const sigstore: SigstoreSignature[] = [];
+    for (const [i, sig] of signatures.entries()) {
+      if (sig.format === "sigstore-json") {
+        if (sig.untrustedPayload.byteLength > SizeLimits.signature) {
+          throw new SizeLimitExceededError(`sigstore signature ${i + 1} for ${this.what} has a ${sig.untrustedPayload.byteLength}-byte payload, larger than the limit of ${SizeLimits.signature} bytes`);
+        }
+        sigstore.push(sig);
+      } else {
+        const blob = encodeSignatureBlob(sig);
+        if (blob.byteLength > SizeLimits.signature) {
+          throw new SizeLimitExceededError(`signature ${i + 1} for ${this.what} is ${blob.byteLength} bytes, larger than the limit of ${SizeLimits.signature} bytes`);
+        }
+        simple.push(blob);
+      }
+    }
+    let lookaside: LookasideLocation | undefined;
+    if (simple.length > 0) {
+      lookaside = lookasideLocationFor(this.registriesDir, this.reference.ref, { write: true, ctx: this.ctx });
+      assertWritableLookaside(lookaside, `store ${simple.length} signature(s) of ${this.what}`);
+    }
+    if (sigstore.length > 0 && !useSigstoreAttachmentsFor(this.registriesDir, this.reference.ref)) {
+      throw new UnsupportedError(
+        `cannot store ${sigstore.length} sigstore signature(s) of ${this.what}: sigstore signatures are written as registry attachments only when ` +
+          `"use-sigstore-attachments: true" is set for ${this.reference.ref.name} (a "docker" namespace covering it, or "default-docker") in registries.d (${this.registriesDir.dir})`,
+      );
+    }
+    this.pendingSignatures.set(digest, { simple, sigstore, ...(lookaside ? { lookaside } : {}) });
+  }
+
+  /** Writes the pending signatures of every manifest: lookaside files, then attachments. */
+  private async storePendingSignatures(signal: AbortSignal | undefined): Promise<void> {
+    for (const [digest, p] of this.pendingSignatures) {
+      throwIfAborted(signal);
+      if (p.lookaside !== undefined && p.simple.length > 0) await writeLookasideSignatures(p.lookaside, digest, p.simple, signal);
+      if (p.sigstore.length > 0) await this.putAttachments(digest, p.sigstore, signal);
+      this.pendingSignatures.delete(digest);
+    }
   }
 
   /**
-   * Points the reference's tag at the top-level manifest stored by
-   * {@link putManifest} (a digest reference needs nothing more).
+   * Appends `signatures` to the attachment manifest of `digest`: reads the
+   * existing manifest and config (if any), uploads the payloads not already
+   * there as layers (annotations included), a config whose
+   * `rootfs.diff_ids` lists the layers, and the manifest by its tag.
+   */
+  private async putAttachments(digest: Digest, signatures: readonly SigstoreSignature[], signal: AbortSignal | undefined): Promise<void> {
+    const what = this.what;
+    const existing = await readAttachmentManifest(this.client, digest, what, signal);
+    let config: Record<string, unknown>;
+    const layers: unknown[] = existing ? [...existing.rawLayers] : [];
+    const known: AttachmentDescriptor[] = existing ? [...existing.layers] : [];
+    if (existing === undefined) {
+      config = { architecture: "", os: "", config: {}, rootfs: { type: "layers", diff_ids: [] } };
+    } else {
+      const bytes = await readDescriptorContents(this.client, existing.config, SizeLimits.config, `${existing.tag} of ${what}`, signal);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(fromUtf8(bytes));
+      } catch (e) {
+        throw new InvalidManifestError(`the config ${existing.config.digest} of ${existing.tag} of ${what} is not JSON`, { cause: e });
+      }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        throw new InvalidManifestError(`the config ${existing.config.digest} of ${existing.tag} of ${what} is not a JSON object`);
+      }
+      config = parsed as Record<string, unknown>;
+    }
+    const rootfs: Record<string, unknown> = typeof config.rootfs === "object" && config.rootfs !== null && !Array.isArray(config.rootfs) ? { ...(config.rootfs as Record<string, unknown>) } : { type: "layers" };
+    const diffIDs: unknown[] = Array.isArray(rootfs.diff_ids) ? [...(rootfs.diff_ids as unknown[])] : [];
+    let added = 0;
+    for (const sig of signatures) {
+      const payload = sig.untrustedPayload;
+      const payloadDigest = digestOf(payload);
+      const annotations = sig.untrustedAnnotations;
+      if (known.some((l) => l.mediaType === sig.untrustedMIMEType && l.size === payload.byteLength && l.digest === payloadDigest && sameAnnotations(l.annotations, annotations))) {
+        continue;
+      }
+      await this.uploadBytes(payload, payloadDigest, signal);
+      const layer = {
+        mediaType: sig.untrustedMIMEType,
+        digest: payloadDigest,
+        size: payload.byteLength,
+        ...(Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}),
+      };
+      layers.push(layer);
+      known.push({ ...layer, annotations: { ...annotations } });
+      diffIDs.push(payloadDigest);
+      added++;
+    }
+    if (existing !== undefined && added === 0) return;
+    rootfs.diff_ids = diffIDs;
+    const configBytes = utf8(JSON.stringify({ ...config, rootfs }));
+    const configDigest = digestOf(configBytes);
+    await this.uploadBytes(configBytes, configDigest, signal);
+    const manifest = existing
+      ? { ...existing.raw, config: { mediaType: OCI_CONFIG_MEDIA_TYPE, digest: configDigest, size: configBytes.byteLength }, layers }
+      : {
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST_MEDIA_TYPE,
+          config: { mediaType: OCI_CONFIG_MEDIA_TYPE, digest: configDigest, size: configBytes.byteLength },
+          layers,
+        };
+    const bytes = utf8(JSON.stringify(manifest));
+    if (bytes.byteLength > SizeLimits.manifest) {
+      throw new SizeLimitExceededError(`the attachment manifest ${sigstoreAttachmentTag(digest)} for ${what} would be ${bytes.byteLength} bytes, larger than the limit of ${SizeLimits.manifest} bytes`);
+    }
+    await this.sendManifest(bytes, sigstoreAttachmentTag(digest), signal);
+  }
+
+  /** Uploads a small blob unless the repository already has it. */
+  private async uploadBytes(bytes: Uint8Array, digest: Digest, signal: AbortSignal | undefined): Promise<void> {
+    if ((await this.blobSize(this.repo, digest, undefined, signal)) !== undefined) return;
+    const location = await this.startUpload(signal);
+    try {
+      await this.completeUpload(location, digest, streamOf(bytes), bytes.byteLength, signal);
+    } catch (e) {
+      await this.cancelUpload(location);
+      throw e;
+    }
+  }
+
+  /**
+   * Writes the signatures given to {@link putSignatures} (lookaside files,
+   * attachment manifests), then points the reference's tag at the
+   * top-level manifest stored by {@link putManifest} (a digest reference
+   * needs no tag). When storing signatures fails, the tag is not moved.
    */
   async commit(options: CommitOptions = {}): Promise<void> {
     throwIfAborted(options.signal);
+    await this.storePendingSignatures(options.signal);
     const pending = this.pendingTag;
     if (pending === undefined) return;
     await this.sendManifest(pending.bytes, pending.tag, options.signal);
@@ -510,8 +686,22 @@ async function* chunked(stream: BlobStream, size: number): AsyncGenerator<Uint8A
   if (fill > 0) yield buf.subarray(0, fill);
 }
 
-/** Opens a destination for `ref` (registries.conf `blocked` applies to pushes too). */
+/** Signatures of one manifest waiting for the commit. */
+interface PendingSignatures {
+  /** Simple-signing signature blobs, for the lookaside. */
+  readonly simple: readonly Uint8Array[];
+  readonly lookaside?: LookasideLocation;
+  /** Sigstore signatures, for the attachment manifest. */
+  readonly sigstore: readonly SigstoreSignature[];
+}
+
+/**
+ * Opens a destination for `ref` (registries.conf `blocked` applies to
+ * pushes too); registries.d is read now, so that a broken configuration
+ * fails before anything is uploaded.
+ */
 export async function openDestination(ref: DockerImageReference, ctx: SystemContext, options: IoOptions): Promise<DockerImageDestination> {
+  const registriesDir = await loadRegistriesDir(ctx, options.signal ? { signal: options.signal } : {});
   const client = await openClient({ ctx, options: ref.options, ref: ref.ref, actions: "pull,push", signal: options.signal });
-  return new DockerImageDestination(ref, client, ctx);
+  return new DockerImageDestination(ref, client, ctx, registriesDir);
 }

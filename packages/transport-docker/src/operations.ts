@@ -14,6 +14,7 @@ import {
   isDigest,
   ProtocolError,
   readAll,
+  StevedoreError,
   throwIfAborted,
   type DockerReference,
   type ImageReference,
@@ -21,11 +22,13 @@ import {
   type SystemContext,
 } from "@stevedore/types";
 import type { RegistryClient } from "./internal/client.js";
+import { deleteLookasideSignatures } from "./internal/lookaside.js";
 import { parseNextLink } from "./internal/headers.js";
 import { openClient } from "./internal/open.js";
 import { redactURL } from "./internal/redact.js";
 import { resolveOptions, type ResolvedTransportOptions } from "./options.js";
 import type { DockerImageReference } from "./reference.js";
+import { loadRegistriesDir, lookasideLocationFor } from "./registries-d.js";
 import { fetchManifest, tagOrDigestOf } from "./source.js";
 
 /** The most bytes one page of a tag or catalog listing may have. */
@@ -205,10 +208,15 @@ export async function getManifestDigest(ref: DockerImageReference, ctx: SystemCo
  * a digest reference), computes its digest from the bytes, then
  * `DELETE /v2/<repo>/manifests/<digest>`. Every tag pointing at that
  * manifest goes with it, as with the registry API. The registry must allow
- * deletion.
+ * deletion. Then the lookaside signatures of that digest (registries.d's
+ * writing location) are removed, as containers/image does; when that
+ * location is not a `file:` URL this throws `UnsupportedError` after the
+ * manifest was deleted. Sigstore attachments are left in place.
  */
 export async function deleteImage(ref: DockerImageReference, ctx: SystemContext = {}, options: IoOptions = {}): Promise<void> {
   const signal = options.signal;
+  const registriesDir = await loadRegistriesDir(ctx, signal ? { signal } : {});
+  const lookaside = lookasideLocationFor(registriesDir, ref.ref, { write: true, ctx });
   const client = await openClient({ ctx, options: ref.options, ref: ref.ref, actions: "*", signal });
   const what = ref.toString();
   const m = await fetchManifest(client, ref.tagOrDigest, ref.ref.digest, what, signal);
@@ -216,6 +224,12 @@ export async function deleteImage(ref: DockerImageReference, ctx: SystemContext 
   const res = await client.request({ method: "DELETE", url: `/v2/${pathOf(ref.ref)}/manifests/${digest}`, signal });
   if (res.status !== 202 && res.status !== 200 && res.status !== 204) throw await client.fail(res, `deleting manifest ${digest}`, "manifest", signal);
   await res.discard();
+  try {
+    await deleteLookasideSignatures(lookaside, digest, 1, signal);
+  } catch (e) {
+    if (e instanceof StevedoreError) e.message = `the manifest ${digest} of ${what} was deleted, but its signatures were not: ${e.message}`;
+    throw e;
+  }
 }
 
 /**

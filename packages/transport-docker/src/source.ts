@@ -31,13 +31,16 @@ import {
   type SystemContext,
 } from "@stevedore/types";
 import type { HttpResponse } from "./http/types.js";
+import { readAttachmentSignatures } from "./internal/attachments.js";
 import { resumableBody } from "./internal/body-reader.js";
 import type { RegistryClient } from "./internal/client.js";
 import { parseContentLength } from "./internal/headers.js";
+import { readLookasideSignatures } from "./internal/lookaside.js";
 import { openClient, registriesConfigFor } from "./internal/open.js";
 import { redactURL } from "./internal/redact.js";
 import { describe } from "./internal/util.js";
 import type { DockerImageReference } from "./reference.js";
+import { loadRegistriesDir, lookasideLocationFor, useSigstoreAttachmentsFor, type RegistriesDirConfig } from "./registries-d.js";
 
 /** The transport name recorded in the blob-info cache. */
 export const CACHE_TRANSPORT = "docker";
@@ -221,9 +224,43 @@ export class DockerImageSource implements ImageSource {
     return { stream: verifyStream(body, { digest, size }, { what }), size };
   }
 
-  /** Signatures are not read from registries yet: always none. */
-  async getSignatures(_instanceDigest?: Digest, _options?: IoOptions): Promise<Signature[]> {
-    return [];
+  /**
+   * The signatures of the image (or of the instance `instanceDigest`), as
+   * registries.d configures them for the reference actually read (a
+   * mirror's, when a mirror served the manifest): first the lookaside's
+   * `signature-1`, `signature-2`, … up to the first missing one (at most
+   * 128, each at most 4 MiB; http(s) lookasides are read without the
+   * registry's credentials; an HTML page counts as "no more signatures"),
+   * then, with `use-sigstore-attachments: true`, one `sigstore-json`
+   * signature per layer of the `sha256-<hex>.sig` attachment manifest
+   * (each layer at most 4 MiB, verified against its digest). The
+   * registries.d configuration is read on the first call.
+   */
+  async getSignatures(instanceDigest?: Digest, options: IoOptions = {}): Promise<Signature[]> {
+    const signal = options.signal;
+    const digest = instanceDigest !== undefined ? parseDigest(instanceDigest) : await this.manifestDigest(signal);
+    this.registriesDir ??= loadRegistriesDir(this.ctx, signal ? { signal } : {});
+    const p = this.registriesDir;
+    p.catch(() => {
+      if (this.registriesDir === p) this.registriesDir = undefined;
+    });
+    const config = await p;
+    const location = lookasideLocationFor(config, this.physicalReference, { write: false, ctx: this.ctx });
+    const out: Signature[] = await readLookasideSignatures(location, digest, this.client, signal);
+    if (useSigstoreAttachmentsFor(config, this.physicalReference)) {
+      out.push(...(await readAttachmentSignatures(this.client, digest, SizeLimits.signature, this.what, signal)));
+    }
+    return out;
+  }
+
+  private registriesDir: Promise<RegistriesDirConfig> | undefined;
+
+  /** The digest of the top-level manifest: the reference's sha256 digest, else computed from the bytes. */
+  private async manifestDigest(signal: AbortSignal | undefined): Promise<Digest> {
+    const d = this.physicalReference.digest;
+    if (d !== undefined && d.startsWith("sha256:")) return parseDigest(d);
+    const m = await this.getManifest(undefined, signal ? { signal } : {});
+    return manifestDigest(m.bytes);
   }
 
   /** The manifest's layer infos are used as they are. */

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireTool, type FixtureImage } from "@stevedore/testing";
+import { requireTool, runTestGpg, type FixtureImage } from "@stevedore/testing";
 import type { DockerTransport } from "@stevedore/transport-docker";
 import { readAll, streamOf, type BlobInfoCache, type BlobStream, type Digest, type ImageSource, type SystemContext } from "@stevedore/types";
 
@@ -107,4 +107,59 @@ export async function rawPushManifest(baseURL: string, repo: string, ref: string
 export async function rawPushImage(baseURL: string, repo: string, tag: string, img: FixtureImage): Promise<void> {
   for (const [, bytes] of img.blobs) await rawPushBlob(baseURL, repo, bytes);
   await rawPushManifest(baseURL, repo, tag, img.manifest, img.mimeType);
+}
+
+/** A gpg signing key in its own temporary GnuPG home. */
+export interface GpgSigningKey {
+  /** The GnuPG home holding the key (pass it as GNUPGHOME to skopeo). */
+  readonly home: string;
+  /** The primary key's fingerprint, uppercase hex. */
+  readonly fingerprint: string;
+  /** The armored public key. */
+  readonly publicKey: Uint8Array;
+  /** Stops the home's gpg-agent and removes the home. */
+  cleanup(): Promise<void>;
+}
+
+/** Generates an Ed25519 signing key without a passphrase with the real gpg (Debian package gnupg). */
+export async function makeGpgSigningKey(): Promise<GpgSigningKey> {
+  const home = await mkdtemp(join(tmpdir(), "stevedore-docker-gpg-"));
+  const ok = async (args: string[], passphrase?: string) => {
+    const r = await runTestGpg(args, { homeDir: home, ...(passphrase !== undefined ? { passphrase } : {}) });
+    if (r.code !== 0) throw new Error(`gpg ${args.join(" ")} failed (exit ${String(r.code)}): ${r.stderr}`);
+    return r;
+  };
+  const gen = await ok(["--quick-gen-key", "Stevedore Docker Test <docker-test@stevedore.test>", "ed25519", "sign", "never"], "");
+  const fingerprint = gen.status.find((s) => s.startsWith("KEY_CREATED "))?.split(" ")[2];
+  if (!fingerprint) throw new Error(`gpg did not report the key it created: ${gen.stderr}`);
+  const publicKey = (await ok(["--export", "--armor", fingerprint])).stdout;
+  return {
+    home,
+    fingerprint,
+    publicKey,
+    cleanup: async () => {
+      await new Promise<void>((resolve) => execFile("gpgconf", ["--homedir", home, "--kill", "gpg-agent"], () => resolve()));
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes an image in skopeo's dir: layout (version, manifest.json, blobs by hex, signature-N). */
+export async function writeDirImage(path: string, img: FixtureImage, signatures: readonly Uint8Array[] = []): Promise<void> {
+  await mkdir(path, { recursive: true });
+  await writeFile(join(path, "version"), "Directory Transport Version: 1.1\n");
+  for (const [digest, bytes] of img.blobs) await writeFile(join(path, digest.slice(digest.indexOf(":") + 1)), bytes);
+  await writeFile(join(path, "manifest.json"), img.manifest);
+  for (const [i, s] of signatures.entries()) await writeFile(join(path, `signature-${i + 1}`), s);
+}
+
+/** Runs skopeo (no --insecure-policy added) with a private HOME and extra environment variables. */
+export function skopeoWith(args: readonly string[], home: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = requireTool("skopeo");
+  const full = { ...process.env, HOME: home, XDG_RUNTIME_DIR: home, XDG_CONFIG_HOME: join(home, ".config"), REGISTRY_AUTH_FILE: join(home, "no-auth.json"), ...env };
+  return new Promise((resolve) => {
+    execFile(bin, args, { encoding: "utf8", env: full, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
 }

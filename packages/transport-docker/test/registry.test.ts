@@ -10,7 +10,6 @@ import {
   getManifestDigest,
   listRepositories,
   listTags,
-  SIGNATURES_UNSUPPORTED_REASON,
 } from "@stevedore/transport-docker";
 import {
   BlobUnknownError,
@@ -22,7 +21,6 @@ import {
   PolicyRejectedError,
   readAll,
   SizeMismatchError,
-  UnsupportedError,
   utf8,
   type SystemContext,
 } from "@stevedore/types";
@@ -322,7 +320,7 @@ describe("manifests", () => {
     expect(head.headers.get("docker-content-digest")).toBe(img.digest);
   });
 
-  test("capabilities offer schema 1 unless dockerDisableDestSchema1MIMETypes, and refuse signatures with the reason", async () => {
+  test("capabilities offer schema 1 unless dockerDisableDestSchema1MIMETypes, support signatures, and refuse signatures before putManifest()", async () => {
     const ref = dockerTransport.parseReference(`//${registry.host}/caps/x:1`);
     const d1 = await ref.newImageDestination(ctx);
     expect(d1.capabilities.supportedManifestMIMETypes).toEqual([
@@ -333,12 +331,12 @@ describe("manifests", () => {
       "application/vnd.docker.distribution.manifest.v1+prettyjws",
       "application/vnd.docker.distribution.manifest.v1+json",
     ]);
-    expect(d1.capabilities).toMatchObject({ desiredLayerCompression: "compress", acceptsForeignLayerURLs: true, threadSafePutBlob: true, supportsSignatures: false });
-    expect(d1.capabilities.signaturesUnsupportedReason).toBe(SIGNATURES_UNSUPPORTED_REASON);
+    expect(d1.capabilities).toMatchObject({ desiredLayerCompression: "compress", acceptsForeignLayerURLs: true, threadSafePutBlob: true, supportsSignatures: true });
+    expect(d1.capabilities.signaturesUnsupportedReason).toBeUndefined();
     await d1.putSignatures([]);
     await expect(
       d1.putSignatures([{ format: "simple-signing", untrustedSignature: new Uint8Array([1]) }]),
-    ).rejects.toBeInstanceOf(UnsupportedError);
+    ).rejects.toBeInstanceOf(ManifestUnknownError);
     const d2 = await ref.newImageDestination({ ...ctx, dockerDisableDestSchema1MIMETypes: true });
     expect(d2.capabilities.supportedManifestMIMETypes).toHaveLength(4);
   });
