@@ -54,13 +54,24 @@ try {
   stevedore(["copy", "--all", `oci:${sample}:1.0`, `oci:${join(work, "copy")}:1.0`]);
   same("index digest", digestOf(`oci:${sample}:1.0`), digestOf(`oci:${join(work, "copy")}:1.0`));
 
-  title("Copy the arm64 image into a `docker save` archive (layers stored uncompressed)");
-  stevedore(["--override-arch", "arm64", "copy", `oci:${sample}:1.0`, `docker-archive:${join(work, "sample.tar")}:stevedore/sample:1.0`]);
-  stevedore(["inspect", "--format", "{{.Architecture}} {{.Os}} {{json .Layers}}", `docker-archive:${join(work, "sample.tar")}`]);
+  title("Carry the amd64 image through every local format: oci → docker-archive → oci-archive → dir → oci");
+  const hops = [
+    `oci:${sample}:1.0`,
+    `docker-archive:${join(work, "sample.tar")}:stevedore/sample:1.0`,
+    `oci-archive:${join(work, "sample-oci.tar")}:1.0`,
+    `dir:${join(work, "dir")}`,
+    `oci:${join(work, "roundtrip")}:1.0`,
+  ];
+  for (let i = 1; i < hops.length; i++) stevedore(["--override-arch", "amd64", "copy", "-q", hops[i - 1], hops[i]]);
+  const configOf = (image) => stevedore(["--override-arch", "amd64", "inspect", "--format", "{{.Architecture}} {{json .Layers}}", image], { quiet: true }).trim();
+  console.log(`   docker-archive stores layers uncompressed; the trip back through oci-archive and dir re-compresses them.`);
+  for (const h of hops) console.log(`   ${h.replace(work, "$DEMO").padEnd(60)} ${configOf(h)}`);
+  const cfg = (image) => JSON.parse(stevedore(["--override-arch", "amd64", "inspect", "--config", "--raw", image], { quiet: true })).rootfs.diff_ids.join(",");
+  same("layer contents (diff_ids)", cfg(hops[0]), cfg(hops.at(-1)));
 
-  title("Convert the amd64 image to Docker schema 2 in a dir: layout");
-  stevedore(["--override-arch", "amd64", "copy", "--format", "v2s2", `oci:${sample}:1.0`, `dir:${join(work, "dir")}`]);
-  const m = JSON.parse(readFileSync(join(work, "dir", "manifest.json"), "utf8"));
+  title("Convert the arm64 image to Docker schema 2");
+  stevedore(["--override-arch", "arm64", "copy", "-q", "--format", "v2s2", `oci:${sample}:1.0`, `dir:${join(work, "s2")}`]);
+  const m = JSON.parse(readFileSync(join(work, "s2", "manifest.json"), "utf8"));
   console.log(`   manifest media type: ${m.mediaType}`);
 
   title("Start a real registry (Docker Distribution) on 127.0.0.1");
