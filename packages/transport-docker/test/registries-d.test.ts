@@ -29,7 +29,7 @@ afterAll(async () => {
 
 const D = `sha256:${"ab".repeat(32)}` as Digest;
 const ref = (s: string) => parseNormalizedNamed(s);
-const config = (text: string): RegistriesDirConfig => mergeRegistriesDirFiles("/conf", [parseRegistriesDirFile(text, "/conf/a.yaml")]);
+const config = async (text: string): Promise<RegistriesDirConfig> => mergeRegistriesDirFiles("/conf", [await parseRegistriesDirFile(text, "/conf/a.yaml")]);
 
 async function dirWith(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(work, "d-"));
@@ -38,8 +38,8 @@ async function dirWith(files: Record<string, string>): Promise<string> {
 }
 
 describe("parseRegistriesDirFile()", () => {
-  test("parseRegistriesDirFile() reads every key of default-docker and of docker namespaces", () => {
-    const f = parseRegistriesDirFile(
+  test("parseRegistriesDirFile() reads every key of default-docker and of docker namespaces", async () => {
+    const f = await parseRegistriesDirFile(
       [
         "default-docker:",
         "  lookaside: https://sigs.example.com/a",
@@ -67,10 +67,10 @@ describe("parseRegistriesDirFile()", () => {
     expect(f.docker.get("example.com")).toEqual({ file: "/x/a.yaml" });
   });
 
-  test("parseRegistriesDirFile() treats an empty file and an empty default-docker as defining nothing", () => {
-    expect(parseRegistriesDirFile("", "/x/e.yaml")).toEqual({ file: "/x/e.yaml", docker: new Map() });
-    expect(parseRegistriesDirFile("# only a comment\n", "/x/e.yaml").docker.size).toBe(0);
-    expect(parseRegistriesDirFile("default-docker:\n", "/x/e.yaml").defaultDocker).toBeUndefined();
+  test("parseRegistriesDirFile() treats an empty file and an empty default-docker as defining nothing", async () => {
+    expect(await parseRegistriesDirFile("", "/x/e.yaml")).toEqual({ file: "/x/e.yaml", docker: new Map() });
+    expect((await parseRegistriesDirFile("# only a comment\n", "/x/e.yaml")).docker.size).toBe(0);
+    expect((await parseRegistriesDirFile("default-docker:\n", "/x/e.yaml")).defaultDocker).toBeUndefined();
   });
 
   const bad: [string, string, RegExp][] = [
@@ -88,10 +88,10 @@ describe("parseRegistriesDirFile()", () => {
     ["a list as docker", "docker: [1]\n", /"docker" must be a mapping/],
     ["invalid YAML", "docker: {\n", /parsing \/x\/b.yaml/],
   ];
-  test.each(bad)("parseRegistriesDirFile() rejects %s with InvalidConfigurationError naming the file", (_name, text, message) => {
+  test.each(bad)("parseRegistriesDirFile() rejects %s with InvalidConfigurationError naming the file", async (_name, text, message) => {
     let err: unknown;
     try {
-      parseRegistriesDirFile(text, "/x/b.yaml");
+      await parseRegistriesDirFile(text, "/x/b.yaml");
     } catch (e) {
       err = e;
     }
@@ -163,34 +163,37 @@ describe("registriesDirPath()", () => {
 });
 
 describe("lookasideLocationFor() and useSigstoreAttachmentsFor()", () => {
-  const c = config(
-    [
-      "default-docker:",
-      "  lookaside: https://default.example.com/sigs",
-      "  use-sigstore-attachments: true",
-      "docker:",
-      "  quay.io/org/app:v1:",
-      "    lookaside: file:///identity",
-      "  quay.io/org/app:",
-      "    lookaside: file:///repo",
-      "    use-sigstore-attachments: false",
-      "  quay.io/org:",
-      "    lookaside: https://org.example.com/sigs",
-      "    lookaside-staging: file:///staging/org",
-      "  quay.io:",
-      "    use-sigstore-attachments: false",
-      "  registry.example.com:",
-      "    sigstore: file:///old-read",
-      "    sigstore-staging: file:///old-write",
-      "  registry.example.com/new:",
-      "    lookaside: file:///new-read",
-      "    sigstore: file:///old-ignored",
-      "    sigstore-staging: file:///old-staging",
-      "  '*.example.net':",
-      "    lookaside: file:///wildcard",
-      "",
-    ].join("\n"),
-  );
+  let c: RegistriesDirConfig;
+  beforeAll(async () => {
+    c = await config(
+      [
+        "default-docker:",
+        "  lookaside: https://default.example.com/sigs",
+        "  use-sigstore-attachments: true",
+        "docker:",
+        "  quay.io/org/app:v1:",
+        "    lookaside: file:///identity",
+        "  quay.io/org/app:",
+        "    lookaside: file:///repo",
+        "    use-sigstore-attachments: false",
+        "  quay.io/org:",
+        "    lookaside: https://org.example.com/sigs",
+        "    lookaside-staging: file:///staging/org",
+        "  quay.io:",
+        "    use-sigstore-attachments: false",
+        "  registry.example.com:",
+        "    sigstore: file:///old-read",
+        "    sigstore-staging: file:///old-write",
+        "  registry.example.com/new:",
+        "    lookaside: file:///new-read",
+        "    sigstore: file:///old-ignored",
+        "    sigstore-staging: file:///old-staging",
+        "  '*.example.net':",
+        "    lookaside: file:///wildcard",
+        "",
+      ].join("\n"),
+    );
+  });
   const cases: [string, boolean, string, string][] = [
     ["quay.io/org/app:v1", false, "file:///identity/org/app", `"docker" namespace "quay.io/org/app:v1"`],
     ["quay.io/org/app:v2", false, "file:///repo/org/app", `"docker" namespace "quay.io/org/app"`],
@@ -220,8 +223,8 @@ describe("lookasideLocationFor() and useSigstoreAttachmentsFor()", () => {
     expect(lookasideLocationFor(c, ref("registry.example.com/a:1"), { write: false }).key).toBe("sigstore");
   });
 
-  test("lookasideLocationFor() uses the built-in default for reading and writing when nothing is configured", () => {
-    const empty = config("");
+  test("lookasideLocationFor() uses the built-in default for reading and writing when nothing is configured", async () => {
+    const empty = await config("");
     const ctx = { homeDir: "/home/u", rootForImplicitAbsolutePaths: "/chroot" };
     for (const write of [false, true]) {
       const loc = lookasideLocationFor(empty, ref("example.com/a/b:1"), { write, ctx });
@@ -247,8 +250,8 @@ describe("lookasideLocationFor() and useSigstoreAttachmentsFor()", () => {
     expect(useSigstoreAttachmentsFor(c, ref(text))).toBe(expected);
   });
 
-  test("useSigstoreAttachmentsFor() is false when nothing is configured", () => {
-    expect(useSigstoreAttachmentsFor(config(""), ref("quay.io/a:1"))).toBe(false);
+  test("useSigstoreAttachmentsFor() is false when nothing is configured", async () => {
+    expect(useSigstoreAttachmentsFor(await config(""), ref("quay.io/a:1"))).toBe(false);
   });
 });
 
