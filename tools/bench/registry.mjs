@@ -210,6 +210,9 @@ async function main() {
         for (const t of i % 2 ? ["stevedore", "skopeo"] : ["skopeo", "stevedore"]) {
           const c = make(t);
           await c.before?.();
+          // Start each run with no dirty pages left by the previous one, whose
+          // writeback would otherwise be charged to whichever tool runs next.
+          execFileSync("sync");
           const m = await tools[t](c.args);
           if (i >= 0) res[t].push(m);
         }

@@ -96,6 +96,39 @@ imageSourceConformance(api, "oci-layout engine source", async () => {
   return { source: await ref.newImageSource(), image, cleanup: () => rm(join(dir, ".."), { recursive: true, force: true }) };
 });
 
+describe("blob writing", () => {
+  test("putBlob() stores exactly the bytes of streams cut into chunks of every size (batched, vectored writes)", async () => {
+    // 3 MiB of non-repeating bytes, cut as: 200 one-byte chunks (more per batch
+    // than one writev takes), then 64 KiB and odd-sized chunks, then one big one.
+    const data = new Uint8Array(3 * 1024 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 24;
+    const sizes = [...Array<number>(200).fill(1), ...Array<number>(10).fill(65536), 1, 7, 300_001, 4096, 123_457];
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      let off = 0;
+      for (const n of sizes) {
+        yield data.subarray(off, off + n);
+        off += n;
+      }
+      yield data.subarray(off);
+    }
+    const dir = join(root, "layout");
+    const ref = engineRef(dir);
+    const d = await ref.newImageDestination();
+    const dgst = digestOf(data);
+    await d.putBlob(chunks(), { digest: dgst, size: data.length }, { cache: noCache });
+    const config = utf8("{}");
+    await d.putBlob(streamOf(config), { digest: digestOf(config), size: config.length }, { cache: noCache, isConfig: true });
+    const layer = { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: dgst, size: data.length };
+    const configDesc = { mediaType: "application/vnd.oci.image.config.v1+json", digest: digestOf(config), size: config.length };
+    await d.putManifest(utf8(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: configDesc, layers: [layer] })));
+    await d.commit();
+    const stored = await readFile(join(dir, "blobs", "sha256", dgst.slice(7)));
+    expect(stored.length).toBe(data.length);
+    expect(digestOf(new Uint8Array(stored))).toBe(dgst);
+    await d.close();
+  });
+});
+
 describe("DirectoryLayoutStore", () => {
   test("readMetadataFile() refuses files over the limit without reading them, and symbolic links", async () => {
     await writeFile(join(root, "index.json"), "x".repeat(100));

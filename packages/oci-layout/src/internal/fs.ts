@@ -120,6 +120,26 @@ export async function writeFully(fh: FileHandle, bytes: Uint8Array): Promise<voi
 }
 
 /**
+ * Writes `parts` at the file's current position with one writev (no copy
+ * into a single buffer: measured on a 1 GiB pull, the copy cost the main
+ * thread ~0.4 s), finishing a partial write with plain writes. Many tiny
+ * parts are joined first, as writev takes a bounded number of buffers.
+ */
+export async function writevFully(fh: FileHandle, parts: readonly Uint8Array[], total: number): Promise<void> {
+  if (parts.length === 1 || parts.length > 64) return writeFully(fh, parts.length === 1 ? parts[0]! : Buffer.concat(parts, total));
+  let { bytesWritten } = await fh.writev(parts as Uint8Array[]);
+  if (bytesWritten === total) return;
+  for (const p of parts) {
+    if (bytesWritten >= p.byteLength) {
+      bytesWritten -= p.byteLength;
+      continue;
+    }
+    await writeFully(fh, p.subarray(bytesWritten));
+    bytesWritten = 0;
+  }
+}
+
+/**
  * Writes `bytes` to `path` atomically: a temporary file in `tempDir` (same
  * file system), fsync'ed, then renamed over `path`; the directory of `path`
  * is fsync'ed afterwards. On failure the temporary file is removed.
@@ -232,7 +252,8 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
  * write of them starts, and gathering goes on while it runs; `push` waits
  * only when one write is in flight and another batch is ready (bounded
  * memory: at most two batches). `finish` writes the rest and reports the
- * first write error.
+ * first write error. The chunks are written as they are, not copied, so a
+ * producer must not reuse a chunk's memory after handing it over.
  */
 export class BatchedFileWriter {
   private pending: Uint8Array[] = [];
@@ -251,8 +272,7 @@ export class BatchedFileWriter {
     const total = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
-    this.inflight = writeFully(this.fh, bytes).then(
+    this.inflight = writevFully(this.fh, parts, total).then(
       () => {
         this.inflight = undefined;
       },
