@@ -22,17 +22,16 @@ enableCompileCache?.();
 // so that other WebAssembly (the xz decoder) tiers up as usual and V8's code
 // caches of modules loaded later still match the process's flags.
 {
+  // V8's default in Node 24, unless the command line set another.
   const defaultBudget = /--wasm-tiering-budget=(\d+)/.exec(process.execArgv.join(" "))?.[1] ?? "13000000";
-  let parserReady = false;
-  subscribe("undici:client:beforeConnect", function raise() {
-    if (!parserReady) setFlagsFromString("--wasm-tiering-budget=2000000000");
-  });
-  subscribe("undici:client:connected", function restore() {
-    if (parserReady) return;
-    parserReady = true;
+  const raise = (): void => setFlagsFromString("--wasm-tiering-budget=2000000000");
+  const restore = (): void => {
     setFlagsFromString(`--wasm-tiering-budget=${defaultBudget}`);
+    unsubscribe("undici:client:beforeConnect", raise);
     unsubscribe("undici:client:connected", restore);
-  });
+  };
+  subscribe("undici:client:beforeConnect", raise);
+  subscribe("undici:client:connected", restore);
 }
 
 const { main } = await import("./main.js");
