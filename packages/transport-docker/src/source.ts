@@ -12,8 +12,6 @@ import {
   DigestMismatchError,
   parseDigest,
   ProtocolError,
-  readAll,
-  SizeLimitExceededError,
   SizeLimits,
   SizeMismatchError,
   StevedoreError,
@@ -35,6 +33,7 @@ import { readAttachmentSignatures } from "./internal/attachments.js";
 import { resumableBody } from "./internal/body-reader.js";
 import type { RegistryClient } from "./internal/client.js";
 import { parseContentLength } from "./internal/headers.js";
+import { readLimitedBody } from "./internal/limited-body.js";
 import { readLookasideSignatures } from "./internal/lookaside.js";
 import { openClient, registriesConfigFor } from "./internal/open.js";
 import { redactURL } from "./internal/redact.js";
@@ -66,27 +65,12 @@ export async function fetchManifest(
     signal,
   });
   if (res.status !== 200) throw await client.fail(res, `reading manifest ${tagOrDigest}`, "manifest", signal);
-  const limit = SizeLimits.manifest;
-  let declared: number | undefined;
-  try {
-    declared = parseContentLength(res.headers.get("content-length"));
-  } catch (e) {
-    await res.discard();
-    throw new ProtocolError(`reading manifest ${tagOrDigest} of ${what} (${redactURL(res.url)}): ${describe(e)}`);
-  }
-  if (declared !== undefined && declared > limit) {
-    await res.discard();
-    throw new SizeLimitExceededError(
-      `manifest ${tagOrDigest} of ${what} (${redactURL(res.url)}) is ${declared} bytes, larger than the limit of ${limit} bytes`,
-    );
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readAll(res.body, { limit, what: `manifest ${tagOrDigest} of ${what} (${redactURL(res.url)})`, ...(signal ? { signal } : {}) });
-  } catch (e) {
-    await res.discard();
-    throw e;
-  }
+  const bytes = await readLimitedBody(res, {
+    limit: SizeLimits.manifest,
+    what: `manifest ${tagOrDigest} of ${what} (${redactURL(res.url)})`,
+    strictLength: true,
+    signal,
+  });
   if (expected !== undefined && !matchesDigest(bytes, expected)) {
     let actual: string;
     try {

@@ -16,8 +16,6 @@ import {
   fromUtf8,
   NetworkError,
   ProtocolError,
-  readAll,
-  SizeLimitExceededError,
   SizeLimits,
   StevedoreError,
   throwIfAborted,
@@ -29,7 +27,8 @@ import { createUndiciTransport } from "../http/undici.js";
 import type { ResolvedTransportOptions } from "../options.js";
 import { certsDirFor, readCertsDir } from "./certs.js";
 import { errorFromResponse, type ErrorContext } from "./errors.js";
-import { formatScope, parseChallenges, parseContentLength, parseRetryAfter, parseScope, type AuthScope, type Challenge } from "./headers.js";
+import { formatScope, parseChallenges, parseRetryAfter, parseScope, type AuthScope, type Challenge } from "./headers.js";
+import { readLimitedBody } from "./limited-body.js";
 import { redactURL } from "./redact.js";
 import { base64, describe, sleep } from "./util.js";
 
@@ -667,24 +666,12 @@ export class RegistryClient {
       res = await this.request({ method: "GET", url: u, auth: false, signal, ...(authorizationFor ? { authorizationFor } : {}) });
     }
     if (res.status !== 200) throw await errorFromResponse(res, ctx, signal);
-    const limit = SizeLimits.token;
-    let declared: number | undefined;
-    try {
-      declared = parseContentLength(res.headers.get("content-length"));
-    } catch {
-      declared = undefined;
-    }
-    if (declared !== undefined && declared > limit) {
-      await res.discard();
-      throw new SizeLimitExceededError(`${ctx.operation}: the token response is ${declared} bytes, larger than the limit of ${limit} bytes`);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = await readAll(res.body, { limit, what: `the token response of ${redactURL(realm)}`, ...(signal ? { signal } : {}) });
-    } catch (e) {
-      await res.discard();
-      throw e;
-    }
+    const bytes = await readLimitedBody(res, {
+      limit: SizeLimits.token,
+      what: `the token response of ${redactURL(realm)}`,
+      tooLarge: `${ctx.operation}: the token response`,
+      signal,
+    });
     let doc: unknown;
     try {
       doc = JSON.parse(fromUtf8(bytes));

@@ -12,7 +12,6 @@ import {
   ManifestUnknownError,
   NameUnknownError,
   ProtocolError,
-  readAll,
   SizeLimitExceededError,
   SizeLimits,
   StevedoreError,
@@ -21,7 +20,7 @@ import {
   UnsupportedError,
 } from "@stevedore/types";
 import type { HttpResponse } from "../http/types.js";
-import { parseContentLength } from "./headers.js";
+import { readLimitedBody } from "./limited-body.js";
 import { redactURL } from "./redact.js";
 
 /** One entry of a distribution error body (`{"errors":[{code,message,detail}]}`). */
@@ -64,26 +63,7 @@ function clean(s: string, max = 300): string {
  * the OAuth2 `{error, error_description}` form, or keeps the text.
  */
 export async function readErrorBody(res: HttpResponse, signal?: AbortSignal): Promise<ParsedErrorBody> {
-  const limit = SizeLimits.errorBody;
-  let declared: number | undefined;
-  try {
-    declared = parseContentLength(res.headers.get("content-length"));
-  } catch {
-    declared = undefined;
-  }
-  if (declared !== undefined && declared > limit) {
-    await res.discard();
-    throw new SizeLimitExceededError(
-      `the error response of ${redactURL(res.url)} (HTTP ${res.status}) is ${declared} bytes, larger than the limit of ${limit} bytes`,
-    );
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readAll(res.body, { limit, what: `the error response of ${redactURL(res.url)} (HTTP ${res.status})`, ...(signal ? { signal } : {}) });
-  } catch (e) {
-    await res.discard();
-    throw e;
-  }
+  const bytes = await readLimitedBody(res, { limit: SizeLimits.errorBody, what: `the error response of ${redactURL(res.url)} (HTTP ${res.status})`, signal });
   let text: string;
   try {
     text = fromUtf8(bytes);

@@ -13,7 +13,6 @@ import {
   decodeSignatureBlob,
   DeniedError,
   ProtocolError,
-  readAll,
   SizeLimitExceededError,
   SizeLimits,
   throwIfAborted,
@@ -24,7 +23,7 @@ import {
 } from "@stevedore/types";
 import { lookasideSignatureURL, type LookasideLocation } from "../registries-d.js";
 import type { RegistryClient } from "./client.js";
-import { parseContentLength } from "./headers.js";
+import { readLimitedBody } from "./limited-body.js";
 import { redactURL } from "./redact.js";
 import { describe } from "./util.js";
 
@@ -102,24 +101,7 @@ async function fetchSignature(client: RegistryClient, url: URL, signal: AbortSig
     await res.discard();
     return undefined;
   }
-  const limit = SizeLimits.signature;
-  let declared: number | undefined;
-  try {
-    declared = parseContentLength(res.headers.get("content-length"));
-  } catch (e) {
-    await res.discard();
-    throw new ProtocolError(`reading signature ${where}: ${describe(e)}`);
-  }
-  if (declared !== undefined && declared > limit) {
-    await res.discard();
-    throw new SizeLimitExceededError(`signature ${where} is ${declared} bytes, larger than the limit of ${limit} bytes`);
-  }
-  try {
-    return await readAll(res.body, { limit, what: `signature ${where}`, ...(signal ? { signal } : {}) });
-  } catch (e) {
-    await res.discard();
-    throw e;
-  }
+  return readLimitedBody(res, { limit: SizeLimits.signature, what: `signature ${where}`, strictLength: true, signal });
 }
 
 /** One signature by URL: `file:` from disk, `http(s):` through `client`. */
