@@ -19,7 +19,8 @@ function plain(n: JSONNode): unknown {
   switch (n.kind) {
     case "object": {
       const o: Record<string, unknown> = {};
-      for (const [k, v] of n.entries) o[k] = plain(v);
+      // defineProperty, not assignment: a "__proto__" key is an own property in JSON.parse's result.
+      for (const [k, v] of n.entries) Object.defineProperty(o, k, { value: plain(v), enumerable: true, writable: true, configurable: true });
       return o;
     }
     case "array":
